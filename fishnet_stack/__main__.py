@@ -1,0 +1,3 @@
+from fishnet_stack.cli import main
+
+main()
