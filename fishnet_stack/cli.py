@@ -49,14 +49,18 @@ _data_dir = click.option(
 @click.option("--crn-memory", type=click.IntRange(min=128), default=None,
               help="Memory budget of the compute node, MiB [default: 80% of the machine].")
 @click.option("--no-compute", is_flag=True, help="Run the node without the compute node.")
+@click.option("--max-body-bytes", type=click.IntRange(min=1024), default=None,
+              help="Largest request body accepted, bytes [default: 256 MiB].")
 def devnet_up(
     port: int | None, data_dir: Path | None, host: str, detach: bool, fail_rate: float,
-    crn_memory: int | None, no_compute: bool,
+    crn_memory: int | None, no_compute: bool, max_body_bytes: int | None,
 ) -> None:
     """Start a devnet (in the foreground unless --detach)."""
     extra: dict[str, Any] = {}
     if crn_memory is not None:
         extra["crn_memory_mib"] = crn_memory
+    if max_body_bytes is not None:
+        extra["max_body_bytes"] = max_body_bytes
     config = DevnetConfig(
         host=host, port=port or default_port(), data_dir=data_dir or default_data_dir(),
         fail_rate=fail_rate, compute=not no_compute, **extra,

@@ -56,7 +56,7 @@ class Node:
         self.store = store
         self.processor = MessageProcessor(store)
         self.crn = crn
-        self._subscribers: set[tuple[MessageQuery, asyncio.Queue[dict[str, Any]]]] = set()
+        self._subscribers: dict[int, tuple[MessageQuery, asyncio.Queue[dict[str, Any]]]] = {}
         self._random = random.Random()
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -124,7 +124,7 @@ class Node:
             if stored is None:
                 continue
             message = stored.to_api()
-            for query, queue in list(self._subscribers):
+            for query, queue in list(self._subscribers.values()):
                 if query.matches(stored.row):
                     queue.put_nowait(message)
             if self.crn is not None:
@@ -206,7 +206,7 @@ class Node:
     async def list_posts(self, request: Request) -> Response:
         params = request.query_params
         query = MessageQuery.from_params({
-            "hashes": params.get("hashes", ""), "addresses": params.get("addresses", ""),
+            "hashes": params.get("hashes", ""), "owners": params.get("addresses", ""),
             "refs": params.get("refs", ""), "channels": params.get("channels", ""),
             "contentTypes": params.get("types", ""), "tags": params.get("tags", ""),
             "sortOrder": params.get("sortOrder", "-1"), "sortBy": params.get("sortBy", "time"),
@@ -309,24 +309,39 @@ class Node:
             return
         await websocket.accept()
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        entry = (query, queue)
-        self._subscribers.add(entry)
+        self._subscribers[id(queue)] = (query, queue)
+        # The client never speaks after connecting; reading is how its departure is noticed.
+        gone = asyncio.ensure_future(_until_disconnected(websocket))
         try:
             if history > 0:
                 where, args = query.sql()
                 older = self.store.query(where, args, "time DESC, seq DESC", history, 0)
                 for stored in reversed(older):
                     await websocket.send_text(json.dumps(stored.to_api()))
-            while True:
-                await websocket.send_text(json.dumps(await queue.get()))
+            while not gone.done():
+                getter = asyncio.ensure_future(queue.get())
+                await asyncio.wait({getter, gone}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    break
+                await websocket.send_text(json.dumps(getter.result()))
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass
         finally:
-            self._subscribers.discard(entry)
+            gone.cancel()
+            self._subscribers.pop(id(queue), None)
 
     def _retry_pending(self) -> None:
         for item_hash in self.processor.retry_pending():
             self._publish(Outcome("processed", item_hash))
+
+
+async def _until_disconnected(websocket: WebSocket) -> None:
+    try:
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
 
 
 def _broadcast_response(outcome: Outcome) -> JSONResponse:
@@ -385,7 +400,7 @@ def _posts_page(store: NodeStore, query: MessageQuery, dates: MessageQuery, page
             "signature": current["signature"], "size": current["size"], "time": current["time"],
             "confirmations": [], "original_item_hash": original["item_hash"],
             "original_signature": original["signature"],
-            "original_type": original["content_type"], "hash": current["item_hash"],
+            "original_type": original["content_type"], "hash": original["item_hash"],
             "address": original["owner"], "ref": original["ref"],
         })
     return {"posts": posts, "pagination_page": page, "pagination_total": total,

@@ -122,6 +122,7 @@ def start_devnet(config: DevnetConfig, timeout: float = 60.0) -> RunningDevnet:
         "--data-dir", str(config.data_dir),
         "--fail-rate", str(config.fail_rate),
         "--crn-memory", str(config.crn_memory_mib),
+        "--max-body-bytes", str(config.max_body_bytes),
     ]
     if not config.compute:
         args.append("--no-compute")

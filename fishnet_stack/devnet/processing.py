@@ -183,7 +183,7 @@ class MessageProcessor:
             self._authorize(Action(**{**action.__dict__, "aggregate_key": key}))
         elif kind == "STORE":
             self._authorize(action)
-            self._check_store(content)
+            self._check_store(owner, content)
         elif kind in ("PROGRAM", "INSTANCE"):
             self._authorize(action)
             self._check_program(content)
@@ -218,7 +218,7 @@ class MessageProcessor:
                             f"({original['owner']})")
         self._authorize(Action(**{**action.__dict__, "post_type": original["content_type"]}))
 
-    def _check_store(self, content: dict[str, Any]) -> None:
+    def _check_store(self, owner: str, content: dict[str, Any]) -> None:
         if content.get("item_type") == "storage" and not self.store.files.exists(
             str(content.get("item_hash"))
         ):
@@ -229,6 +229,10 @@ class MessageProcessor:
             if target is not None and target["type"] == "STORE" and target["ref"]:
                 raise _Rejected(ErrorCode.STORE_UPDATE_UPDATE,
                                 "a STORE ref must point at an original STORE, not at an update")
+            if target is not None and target["type"] == "STORE" and target["owner"] != owner:
+                raise _Rejected(ErrorCode.PERMISSION_DENIED,
+                                f"STORE {ref} belongs to {target['owner']}; only its owner (or "
+                                "a delegate sending for it) may update it")
 
     def _check_program(self, content: dict[str, Any]) -> None:
         refs: list[tuple[str, int, str]] = []
