@@ -17,13 +17,12 @@ from aleph_message.models import parse_message
 from pydantic import ValidationError
 
 from fishnet_stack.aleph.signing import aleph_verification_buffer, verify_text
+from fishnet_stack.devnet.crn.program import DEFAULT_RUNTIME_ID
 from fishnet_stack.devnet.permissions import Action, is_authorized
 from fishnet_stack.devnet.store import NodeStore, StoredMessage
 
-__all__ = ["DEFAULT_RUNTIME_ID", "ErrorCode", "MessageProcessor", "Outcome"]
+__all__ = ["ErrorCode", "MessageProcessor", "Outcome"]
 
-# aleph-sdk-python's settings.DEFAULT_RUNTIME_ID: the official runtime, always available.
-DEFAULT_RUNTIME_ID = "63f07193e6ee9d207b7d1fcf8286f9aee34e6f12f101d2ec77c1229f92964696"
 
 _WIRE_FIELDS = ("chain", "sender", "type", "item_hash", "item_type", "signature", "time")
 

@@ -34,6 +34,7 @@ from fishnet_stack.devnet.crn.program import (
     subscription_matches,
 )
 from fishnet_stack.devnet.runtime.asgi import http_handler, serve_connection
+from tests.devnet.support import wait_for
 
 NODE_URL = "http://127.0.0.1:4999"
 
@@ -171,14 +172,7 @@ def message(kind: str, content: dict[str, Any], *, item_hash: str | None = None,
 
 async def eventually(probe: Callable[[], Awaitable[Any]], done: Callable[[Any], bool],
                      timeout: float = 15.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await probe()
-        if done(result):
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; last: {result!r}")
-        await asyncio.sleep(0.05)
+    return await wait_for(probe, done, timeout=timeout, what=what)
 
 
 class Harness:
