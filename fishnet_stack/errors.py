@@ -5,6 +5,12 @@ wrong, where, how to fix it) and exits non-zero, never with a traceback::
 
     FishnetError
     ├── ConfigError            bad input from the user: flags, files, stack YAML
+    │   └── StackError         a stack file is invalid: every problem with file:line:column
+    ├── DeployError            a deployment cannot proceed as planned
+    │   ├── PlanError          the stack cannot be planned (code changed under a version, ...)
+    │   ├── StalePlan          a saved plan no longer matches what is on the network
+    │   ├── ConflictError      another apply changed the manifest concurrently
+    │   └── VmUnhealthy        a deployed VM did not answer /health or /identity in time
     ├── DevnetError            the embedded devnet cannot start, stop or be reached
     └── AlephError             the Aleph node refused or failed a request
         ├── MessageRejected    the node answered 422: the message is invalid
@@ -13,9 +19,19 @@ wrong, where, how to fix it) and exits non-zero, never with a traceback::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 __all__ = [
     "AlephError",
     "ConfigError",
+    "ConflictError",
+    "DeployError",
+    "PlanError",
+    "StackError",
+    "StackProblem",
+    "StalePlan",
+    "VmUnhealthy",
     "DevnetError",
     "FishnetError",
     "MessageRejected",
@@ -29,6 +45,48 @@ class FishnetError(Exception):
 
 class ConfigError(FishnetError):
     """The user's input (a flag, a file, a stack file) is invalid."""
+
+
+@dataclass(frozen=True)
+class StackProblem:
+    """One problem of a stack file, where the user wrote it."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+
+
+class StackError(ConfigError):
+    """A stack file is invalid; ``problems`` lists every problem found, one per line."""
+
+    def __init__(self, problems: Sequence[StackProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class DeployError(FishnetError):
+    """A deployment (plan, apply, rollback, destroy, gc) cannot proceed."""
+
+
+class PlanError(DeployError):
+    """The stack cannot be planned against what is deployed; the message says what to change."""
+
+
+class StalePlan(DeployError):
+    """A saved plan was made from a state that has changed since; plan again."""
+
+
+class ConflictError(DeployError):
+    """Another apply wrote the manifest concurrently and won; plan again to see the truth."""
+
+
+class VmUnhealthy(DeployError):
+    """A deployed VM did not answer ``/health`` (or ``/identity``) as expected in time."""
 
 
 class DevnetError(FishnetError):
