@@ -51,8 +51,10 @@ class Outcome:
 class Sandbox:
     """A warm zygote and the runs it forks; one run at a time (``run`` serialises callers)."""
 
-    def __init__(self, hidden: Sequence[str] = ()) -> None:
+    def __init__(self, hidden: Sequence[str] = (),
+                 warm_imports: Sequence[str] = ("numpy", "pandas", "pyarrow.parquet")) -> None:
         self.hidden = [str(h) for h in hidden]
+        self.warm_imports = list(warm_imports)
         self._process: subprocess.Popen[bytes] | None = None
         self._connection: Connection | None = None
         self._lock = asyncio.Lock()
@@ -63,7 +65,8 @@ class Sandbox:
         # that an isolated (-I -S) interpreter does not load.
         paths = [str(Path(__file__).resolve().parents[2]), *(p for p in sys.path if p)]
         self._process = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _BOOT, str(theirs.fileno()), json.dumps(paths)],
+            [sys.executable, "-I", "-S", "-c", _BOOT, str(theirs.fileno()), json.dumps(paths),
+             json.dumps(self.warm_imports)],
             pass_fds=[theirs.fileno()], env={"PATH": "/usr/bin:/bin", "TZ": "UTC"},
             stdin=subprocess.DEVNULL,
         )

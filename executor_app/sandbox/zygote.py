@@ -9,6 +9,7 @@ bytes frame per input; the answer is a JSON header ``{"status", "kind", "error",
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import resource
@@ -19,10 +20,6 @@ import sys
 import time
 from multiprocessing.connection import Connection
 from typing import Any
-
-import numpy  # noqa: F401  (warm imports: children inherit them for free)
-import pandas  # noqa: F401
-import pyarrow.parquet  # noqa: F401
 
 from executor_app.sandbox.child import run_child
 from executor_app.sandbox.limits import Limits
@@ -148,7 +145,10 @@ def serve(connection: Connection) -> None:
 
 
 def main() -> None:
-    """``python -c`` entry: argv[1] is the fd of the job socket."""
+    """``python -c`` entry: argv[1] is the fd of the job socket, argv[3] the JSON list of modules
+    to import before serving (children inherit them loaded)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for module in json.loads(sys.argv[3]):
+        importlib.import_module(module)
     sock = socket.socket(fileno=int(sys.argv[1]))
     serve(Connection(sock.detach()))
