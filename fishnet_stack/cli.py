@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
+from fishnet_stack.cli_deploy import COMMANDS
 from fishnet_stack.devnet import daemon
 from fishnet_stack.devnet.config import DevnetConfig, default_data_dir, default_port
 from fishnet_stack.devnet.server import run_devnet
@@ -100,10 +102,17 @@ def devnet_status(data_dir: Path | None) -> None:
         click.echo(f"  {line}")
 
 
-def main() -> None:
-    """Entry point: run the CLI, turning every :class:`FishnetError` into one line and exit 1."""
+for _command in COMMANDS:
+    cli.add_command(_command)
+
+
+def main(args: Sequence[str] | None = None) -> None:
+    """Entry point: run the CLI, turning every :class:`FishnetError` into one line and exit 1.
+
+    ``args`` defaults to ``sys.argv[1:]``. Commands exit with their own codes (``plan
+    --detailed-exitcode`` exits 2 on changes)."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(args=list(args) if args is not None else None, standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)

@@ -12,9 +12,12 @@ wrong, where, how to fix it) and exits non-zero, never with a traceback::
     │   ├── ConflictError      another apply changed the manifest concurrently
     │   └── VmUnhealthy        a deployed VM did not answer /health or /identity in time
     ├── DevnetError            the embedded devnet cannot start, stop or be reached
-    └── AlephError             the Aleph node refused or failed a request
-        ├── MessageRejected    the node answered 422: the message is invalid
-        └── NodeUnavailable    5xx, timeouts, refused connections: transient, retry
+    ├── AlephError             the Aleph node refused or failed a request
+    │   ├── MessageRejected    the node answered 422: the message is invalid
+    │   └── NodeUnavailable    5xx, timeouts, refused connections: transient, retry
+    ├── RecordError            a record operation cannot be done as asked
+    │   └── QueryError         a filter names an undeclared index or is malformed
+    └── DataError              timeseries values or a chunk are invalid or unreadable
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 __all__ = [
     "AlephError",
     "ConfigError",
+    "DataError",
     "ConflictError",
     "DeployError",
     "PlanError",
@@ -36,6 +40,8 @@ __all__ = [
     "FishnetError",
     "MessageRejected",
     "NodeUnavailable",
+    "QueryError",
+    "RecordError",
 ]
 
 
@@ -103,3 +109,15 @@ class MessageRejected(AlephError):
 
 class NodeUnavailable(AlephError):
     """The node could not be reached or failed (5xx, timeout); the request may be retried."""
+
+
+class RecordError(FishnetError):
+    """A record operation cannot be done as asked (not saved yet, wrong class, ...)."""
+
+
+class QueryError(RecordError):
+    """A record filter names a field outside the declared indices, or is malformed."""
+
+
+class DataError(FishnetError):
+    """Timeseries values or a Parquet chunk are invalid, or a chunk cannot be read."""
