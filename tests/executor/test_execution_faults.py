@@ -17,6 +17,7 @@ from tests.api.conftest import ApiProcess, authorize
 from tests.conftest import DevnetHandle
 from tests.executor.conftest import CUT, RELEASE, Deployment, ExecutorProcess, make_executor
 from tests.executor.support import FULL, dataset, execute
+from tests.executor.test_sandbox import HOSTILE
 
 pytestmark = pytest.mark.slow
 
@@ -65,21 +66,30 @@ async def owned(deployment: Deployment) -> tuple[Any, str]:
     return owner, await dataset(owner, FULL)
 
 
-@pytest.mark.parametrize("code, reason", [
-    ("def run(df, params):\n    while True:\n        pass\n", "limit"),  # CPU or wall clock
-    ("import os\ndef run(df, params):\n    os._exit(3)\n", "exited with code 3"),
-    ("import socket\ndef run(df, params):\n    socket.create_connection(('1.1.1.1', 80))\n",
-     "PermissionError"),
-])
-async def test_hostile_code_fails_and_the_next_execution_succeeds(
-    deployment: Deployment, owned: tuple[Any, str], code: str, reason: str
+HARMLESS_BUT_CHECKED = {
+    "environment dump": "import os\ndef run(df, p):\n    return dict(os.environ)\n",
+    "os.system": "import os\ndef run(df, p):\n    return os.system('cat {key}')\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE) + sorted(HARMLESS_BUT_CHECKED))
+async def test_hostile_code_fails_or_learns_nothing_and_the_next_execution_succeeds(
+    deployment: Deployment, owned: tuple[Any, str], name: str
 ) -> None:
     owner, dataset_id = owned
-    failed = await execute(deployment, owner, dataset_id, code, expect="FAILED")
-    result = await owner.ok("GET", f"/executions/{failed['item_hash']}/result")
-    assert reason in (result.get("error") or ""), result
-    got = await execute(deployment, owner, dataset_id, SUM)
-    assert got["btc"] == pytest.approx(FULL["btc"].sum(), rel=1e-9)
+    key_file = deployment.executors[0].data_dir / "key"
+    secret = key_file.read_text().strip()
+    code = {**HOSTILE, **HARMLESS_BUT_CHECKED}[name].format(key=str(key_file))
+    if name in HOSTILE:
+        failed = await execute(deployment, owner, dataset_id, code, expect="FAILED")
+        result = await owner.ok("GET", f"/executions/{failed['item_hash']}/result")
+        assert result.get("error"), result
+        assert secret.removeprefix("0x") not in str(result)
+    else:
+        got = await execute(deployment, owner, dataset_id, code)
+        assert secret.removeprefix("0x") not in str(got), name
+    follow_up = await execute(deployment, owner, dataset_id, SUM)
+    assert follow_up["btc"] == pytest.approx(FULL["btc"].sum(), rel=1e-9)
 
 
 async def test_copies_never_compute_a_slice_twice_and_old_releases_ignore_work(
