@@ -9,9 +9,11 @@ on bad settings.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
+import httpx
 import uvicorn
 
 from api_app.app import create_app
@@ -35,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
+    if not re.fullmatch(r"0x[0-9a-fA-F]{40}", args.owner):
+        print(f"api_app: --owner {args.owner!r} is not an 0x address", file=sys.stderr)
+        return 2
     try:
         slices = parse_slices(args.slices)
         settings = VmSettings(
@@ -44,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         context = VmContext(settings, VmIdentity.load_or_create(args.data_dir))
     except (FishnetError, ValueError) as exc:
         print(f"api_app: {exc}", file=sys.stderr)
+        return 2
+    try:
+        httpx.get(f"{args.aleph_api.rstrip('/')}/api/v0/version", timeout=10).raise_for_status()
+    except httpx.HTTPError as exc:
+        print(f"api_app: the Aleph node at {args.aleph_api} does not answer ({exc}); "
+              "start it (fishnet-stack devnet up) or fix --aleph-api", file=sys.stderr)
         return 2
     app = with_contract(create_app(context, slices), context, tree_hash="standalone")
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,

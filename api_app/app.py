@@ -8,6 +8,7 @@ Errors a caller can cause are answered 4xx with a JSON ``detail``; never a 500.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -37,7 +38,16 @@ def create_app(context: VmContext, slices: list[Slice] | None = None) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await state.start()
+        # The index build allocates much and frees little: cyclic GC passes over the growing
+        # heap would only slow it. What exists afterwards (modules, the index) lives as long
+        # as the app: frozen out of the GC, whose full passes would stall requests for tens
+        # of ms.
+        gc.disable()
+        try:
+            await state.start()
+        finally:
+            gc.enable()
+        gc.freeze()
         try:
             yield
         finally:

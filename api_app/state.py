@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ from fishnet_stack.aleph.accounts import Account
 from fishnet_stack.aleph.client import AlephClient
 from fishnet_stack.aleph.stream import watch
 from fishnet_stack.chunks import ChunkStore
+from fishnet_stack.manifest import Manifest, ManifestError, manifest_key
 from fishnet_stack.model import Slice
 from fishnet_stack.records import Record, Records
 from fishnet_stack.timeutil import parse_instant
@@ -45,6 +47,10 @@ def parse_slices(text: str) -> list[Slice]:
         raise ValueError("slice cut points must be increasing")
     bounds: list[float | None] = [None, *cuts, None]
     return [Slice(start=a, end=b) for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def _bound(text: str | None) -> float | None:
+    return None if text is None or text in ("", "..") else _seconds(text)
 
 
 def _seconds(text: str) -> float:
@@ -98,13 +104,35 @@ class ApiState:
         account = Account(self.context.identity.private_key)
         self._aleph = AlephClient(self.settings.aleph_api, account)
         await self._aleph.__aenter__()
-        await self.refresh_delegates()
-        await self.catch_up()
+        try:
+            await self.refresh_delegates()
+            await self.catch_up()
+        except BaseException:
+            await self.stop()
+            raise
         channel = self.settings.channel
         self._tasks = [
             asyncio.create_task(self._follow({"channels": channel, "msgTypes": "POST"})),
             asyncio.create_task(self._follow({"msgTypes": "FORGET"})),
         ]
+
+    async def stamp(self) -> tuple[int, list[Slice]]:
+        """The release and slices a new execution is stamped with (DESIGN 7.1): the active
+        release of the stack's manifest and its executors' slices; without a manifest (a
+        standalone API) the API's own release and ``slices`` settings."""
+        raw = await self.aleph.aggregate(self.settings.owner, manifest_key(self.settings.stack))
+        try:
+            manifest = Manifest.parse(raw) if raw is not None else None
+        except ManifestError:
+            log.warning("the stack's manifest is malformed; stamping with this API's settings")
+            manifest = None
+        release = manifest.active_release if manifest is not None else None
+        if manifest is None or manifest.active is None or release is None:
+            return self.settings.release, self.slices
+        bounds = {(_bound(e.start), _bound(e.end)) for e in release.executors}
+        slices = [Slice(start=a, end=b) for a, b in
+                  sorted(bounds, key=lambda b: -math.inf if b[0] is None else b[0])]
+        return manifest.active, slices or self.slices
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -174,11 +202,19 @@ class ApiState:
             self.index.apply(message)
 
     async def _follow(self, filters: dict[str, str]) -> None:
-        async for message in watch(self.settings.aleph_api, filters, on_connect=self.catch_up):
+        """Index the stream matching ``filters`` until cancelled; a failed catch-up (node
+        down) or a message that cannot be indexed is logged, never fatal."""
+        while True:
             try:
-                await self.ingest(message)
-            except Exception:  # one bad message must not stop the index
-                log.exception("cannot index message %s", message.get("item_hash"))
+                async for message in watch(self.settings.aleph_api, filters,
+                                           on_connect=self.catch_up):
+                    try:
+                        await self.ingest(message)
+                    except Exception:  # one bad message must not stop the index
+                        log.exception("cannot index message %s", message.get("item_hash"))
+            except Exception:  # the catch-up after a reconnect failed: reconnect again
+                log.exception("following %s failed; reconnecting", filters)
+                await asyncio.sleep(1.0)
 
     async def save(self, record: R) -> R:
         """Save ``record`` for the owner (create or amend) and index it at once."""

@@ -247,7 +247,7 @@ class Worker:
 
     async def _compute(self, execution: Execution, index: int) -> None:
         outcome = await self._run_slice(execution, index)
-        result = Result(executionID=str(execution.item_hash), owner=self.config.owner,
+        result = Result(executionID=str(execution.item_hash), owner=execution.owner,
                         executorVM=self.address, slice=index,
                         status="SUCCESS" if outcome.ok else "FAILED", error=outcome.error)
         result.isolation = outcome.isolation  # type: ignore[attr-defined]
@@ -305,7 +305,7 @@ class Worker:
             if decision.action == "wait":
                 await self._changes(self.config.scan_interval)
                 continue
-            final = Result(executionID=execution_id, owner=self.config.owner,
+            final = Result(executionID=execution_id, owner=execution.owner,
                            executorVM=self.address)
             if decision.action == "fail":
                 final.status, final.error = "FAILED", decision.reason

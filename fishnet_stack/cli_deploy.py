@@ -87,7 +87,9 @@ def plan(stack_file: Path, as_json: bool, detailed_exitcode: bool, out: Path | N
     built = ops.build_artifacts(target)
     result = asyncio.run(ops.make_plan(target, built))
     if as_json:
-        click.echo(json.dumps(result.to_json(), indent=1, sort_keys=True))
+        document = result.to_json()
+        del document["base"]  # the state read; kept in -out files for the staleness check
+        click.echo(json.dumps(document, indent=1, sort_keys=True))
     else:
         _show(result)
     if out is not None:

@@ -17,7 +17,15 @@ wrong, where, how to fix it) and exits non-zero, never with a traceback::
     │   └── NodeUnavailable    5xx, timeouts, refused connections: transient, retry
     ├── RecordError            a record operation cannot be done as asked
     │   └── QueryError         a filter names an undeclared index or is malformed
-    └── DataError              timeseries values or a chunk are invalid or unreadable
+    ├── DataError              timeseries values or a chunk are invalid or unreadable
+    ├── ApiError               the Fishnet API refused a request (SDK)
+    │   ├── SignatureRejected  401: the request signature was refused
+    │   ├── PermissionDenied   403: the caller may not do this
+    │   ├── NotFound           404: no such record
+    │   ├── InvalidRequest     400/413/422: the request is malformed
+    │   └── ApiUnavailable     no API instance answered
+    ├── ExecutionFailed        an execution ended FAILED or DENIED; ``reason`` says why
+    └── UntrustedDeployment    the manifest or a result is not backed by the owner's keys
 """
 
 from __future__ import annotations
@@ -27,6 +35,14 @@ from dataclasses import dataclass
 
 __all__ = [
     "AlephError",
+    "ApiError",
+    "ApiUnavailable",
+    "ExecutionFailed",
+    "InvalidRequest",
+    "NotFound",
+    "PermissionDenied",
+    "SignatureRejected",
+    "UntrustedDeployment",
     "ConfigError",
     "DataError",
     "ConflictError",
@@ -121,3 +137,44 @@ class QueryError(RecordError):
 
 class DataError(FishnetError):
     """Timeseries values or a Parquet chunk are invalid, or a chunk cannot be read."""
+
+
+class ApiError(FishnetError):
+    """The Fishnet API refused a request; ``status`` is the HTTP status (0: none reached)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class SignatureRejected(ApiError):
+    """401: the request's signature was missing, forged, stale or replayed."""
+
+
+class PermissionDenied(ApiError):
+    """403: the caller may not read or change this."""
+
+
+class NotFound(ApiError):
+    """404: the record does not exist (or is not visible to the API yet)."""
+
+
+class InvalidRequest(ApiError):
+    """400/413/422: the request is malformed; the message says what to change."""
+
+
+class ApiUnavailable(ApiError):
+    """No API instance answered (all down, or 5xx everywhere)."""
+
+
+class ExecutionFailed(FishnetError):
+    """An execution ended FAILED or DENIED; ``reason`` is what the executors reported."""
+
+    def __init__(self, execution_id: str, status: str, reason: str) -> None:
+        super().__init__(f"execution {execution_id} {status}: {reason}")
+        self.execution_id, self.status, self.reason = execution_id, status, reason
+
+
+class UntrustedDeployment(FishnetError):
+    """A manifest names VMs the owner never authorised, or a result was not posted by an
+    executor authorised in its execution's release."""

@@ -40,8 +40,9 @@ from fishnet_stack.errors import ConfigError
 from fishnet_stack.vmkeys import address_of_private_key, is_valid_private_key, public_key_of
 
 __all__ = [
-    "IDENTITY_MOUNT", "KEY_FILE", "ROLES", "VmConfigError", "VmContext", "VmIdentity",
-    "VmSettings", "health_payload", "identity_payload", "with_contract",
+    "IDENTITY_MOUNT", "KEY_FILE", "ROLES", "ASGIApp", "Message", "Receive", "Scope", "Send",
+    "VmConfigError", "VmContext", "VmIdentity", "VmSettings", "health_payload",
+    "identity_payload", "with_contract",
 ]
 
 IDENTITY_MOUNT = "/var/lib/fishnet"  # where PROGRAMs mount their persistent `identity` volume

@@ -7,9 +7,13 @@ unavailable. It is stamped with the release, slices and inputs (DESIGN section 7
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import hashlib
+import io
+import json
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+import pandas as pd
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from api_app.deps import Caller, SignedCaller, State, fresh_signature, not_found
 from api_app.schemas import ExecutionBody
@@ -47,10 +51,10 @@ async def request_execution(body: ExecutionBody, state: State,
         raise not_found("algorithm", body.algorithmID)
     series = state.index.get_many(Timeseries, dataset.timeseriesIDs)
     unavailable = [ts for ts in series if not ts.available]
+    release, slices = await state.stamp()
     execution = Execution(algorithmID=body.algorithmID, datasetID=body.datasetID,
-                          owner=caller.address, params=body.params,
-                          release=state.settings.release, slices=state.slices,
-                          inputs=stamp_inputs(series), signatureHash=sig)
+                          owner=caller.address, params=body.params, release=release,
+                          slices=slices, inputs=stamp_inputs(series), signatureHash=sig)
     requests: list[Permission] = []
     if unavailable or not dataset.available:
         execution.status = ExecutionStatus.DENIED
@@ -116,9 +120,13 @@ def _readable(state: ApiState, result: Result, caller: Caller) -> dict[str, Any]
     return result.model_dump(mode="json")
 
 
-@router.get("/executions/{item_hash}/result")
+@router.get("/executions/{item_hash}/result", response_model=None)
 async def execution_result(item_hash: str, state: State, caller: SignedCaller,
-                           ) -> dict[str, Any]:
+                           format: Literal["json", "parquet"] = "json",
+                           ) -> dict[str, Any] | Response:
+    """``{"executionID", "status", "kind", "data"}`` (plus ``error``, ``resultID``,
+    ``dataHash``, ``isolation``): a frame as ``orient="split"`` with ISO timestamps, a series
+    as ``{label: value}``; ``?format=parquet`` gives the stored Parquet bytes instead."""
     execution = state.index.get(Execution, item_hash)
     if execution is None:
         raise not_found("execution", item_hash)
@@ -128,7 +136,43 @@ async def execution_result(item_hash: str, state: State, caller: SignedCaller,
     if not finals:
         raise HTTPException(404, f"execution {item_hash} has no result yet "
                                  f"(status {execution.status.value})")
-    return _readable(state, finals[0], caller)
+    result = finals[0]
+    _readable(state, result, caller)
+    kind, raw = await result_payload(state, result)
+    if format == "parquet":
+        if result.format != "parquet" or raw is None:
+            raise HTTPException(400, f"this result is {kind}, not a table: ask without "
+                                     "format=parquet")
+        return Response(raw, media_type="application/vnd.apache.parquet")
+    return {"executionID": item_hash, "status": result.status, "kind": kind,
+            "data": result_json(kind, raw, result.data), "error": result.error,
+            "resultID": result.item_hash, "dataHash": result.dataHash,
+            "isolation": getattr(result, "isolation", None)}
+
+
+async def result_payload(state: ApiState, result: Result) -> tuple[str, bytes | None]:
+    """The result's kind and stored bytes (None when the data is inline, as the original
+    Fishnet stored it)."""
+    kind = str(getattr(result, "kind", None) or ("json" if result.format != "parquet"
+                                                  else "dataframe"))
+    if not result.dataHash:
+        return kind, None
+    raw = await state.aleph.download(result.dataHash)
+    if raw is None or hashlib.sha256(raw).hexdigest() != result.dataHash:
+        raise HTTPException(502, f"result data {result.dataHash} is not available on the node")
+    return kind, raw
+
+
+def result_json(kind: str, raw: bytes | None, inline: Any) -> Any:
+    if raw is None:
+        return inline
+    if kind == "dataframe":
+        frame = pd.read_parquet(io.BytesIO(raw))
+        return json.loads(frame.to_json(orient="split", date_format="iso", date_unit="ns"))
+    if kind == "series":
+        frame = pd.read_parquet(io.BytesIO(raw))
+        return json.loads(frame.iloc[:, 0].to_json(date_format="iso", date_unit="ns"))
+    return json.loads(raw)
 
 
 @router.get("/results/{item_hash}")

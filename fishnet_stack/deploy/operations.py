@@ -47,6 +47,7 @@ __all__ = ["Built", "Target", "app_sources", "apply", "build_artifacts", "destro
            "open_target", "plan", "refresh_check", "rollback", "save_plan"]
 
 REPO_ROOT = Path(fishnet_stack.__file__).resolve().parent.parent
+BUNDLED_FACTORIES = {"api": "api_app:create_app", "executor": "executor_app.app:create_app"}
 # Devnet must accept a ~500 MB packages volume in one upload.
 DEVNET_MAX_BODY = 2 * 1024 * 1024 * 1024
 Echo = Callable[[str], None]
@@ -67,7 +68,11 @@ class Target:
 
     @property
     def cache_dir(self) -> Path:
-        return self.file.resolve().parent / ".fishnet" / "cache"
+        """Where packages volumes are cached: ``$FISHNET_CACHE_DIR``, else ``.fishnet/cache``
+        next to the stack file (a volume is built once per lock hash)."""
+        configured = os.environ.get("FISHNET_CACHE_DIR")
+        return Path(configured) if configured else self.file.resolve().parent / ".fishnet" / \
+            "cache"
 
 
 def _account(stack: Stack, echo: Echo, environ: Mapping[str, str]) -> Account:
@@ -114,7 +119,8 @@ def open_target(file: Path, *, echo: Echo = lambda _: None, start_devnet: bool =
 
 
 def app_sources(stack: Stack) -> dict[str, AppSource]:
-    """Each role's app: ``apps.<role>`` of the stack file, else the bundled ``<role>_app``."""
+    """Each role's app: ``apps.<role>`` of the stack file, else the bundled ``<role>_app``
+    with ``templates/requirements/<role>.txt`` as its packages lock."""
     sources: dict[str, AppSource] = {}
     for role in ROLES:
         configured = getattr(stack.apps, role)
@@ -125,11 +131,11 @@ def app_sources(stack: Stack) -> dict[str, AppSource]:
                 requirements=(stack.base_dir / requirements).resolve() if requirements else None)
             continue
         package = REPO_ROOT / f"{role}_app"
-        lock = package / "requirements.txt"
+        lock = REPO_ROOT / "templates" / "requirements" / f"{role}.txt"
         if not (package / "__init__.py").is_file():
             raise ConfigError(f"the bundled {role} app is missing ({package}); set "
                               f"apps.{role} in the stack file")
-        sources[role] = AppSource(package=package, factory=f"{role}_app:create_app",
+        sources[role] = AppSource(package=package, factory=BUNDLED_FACTORIES[role],
                                   requirements=lock if lock.is_file() else None)
     return sources
 
@@ -190,6 +196,8 @@ async def apply(target: Target, plan: Plan, built: Mapping[str, Built] | None = 
     ``identities`` replaces asking each VM for its address (benchmarks on ``--no-compute``
     nodes, where no VM runs)."""
     env = os.environ if environ is None else environ
+    if built is None and any(s.item_hash is None for s in plan.stores):
+        built = build_artifacts(target)
     payloads: dict[str, Callable[[], bytes]] = {}
     for role, item in (built or {}).items():
         payloads[f"code:{role}"] = _constant(item.code.data)

@@ -124,14 +124,18 @@ class Wallet:
     async def request(self, method: str, path: str, json_body: Any = None,
                       params: Mapping[str, str] | None = None, signed: bool = True,
                       **kwargs: Any) -> httpx.Response:
-        """Send a request; ``json_body`` is serialised here so the signed bytes are exact."""
+        """Send a request, signed over the exact bytes sent (JSON is serialised here;
+        ``files``/``data`` make multipart bodies as httpx encodes them)."""
         full = path + ("?" + urlencode(params) if params else "")
-        body = b"" if json_body is None else json.dumps(json_body).encode()
-        headers = {"content-type": "application/json"} if json_body is not None else {}
+        headers = {}
+        if json_body is not None:
+            kwargs["content"] = json.dumps(json_body).encode()
+            headers["content-type"] = "application/json"
+        request = self.http.build_request(method, full, headers=headers, **kwargs)
+        body = request.read()
         if signed:
-            headers.update(self.headers(method, full, body))
-        return await self.http.request(method, full, content=body or None, headers=headers,
-                                       **kwargs)
+            request.headers.update(self.headers(method, full, body))
+        return await self.http.send(request)
 
     async def ok(self, method: str, path: str, json_body: Any = None, **kwargs: Any) -> Any:
         """``request`` that asserts a 2xx and returns the JSON answer."""

@@ -97,3 +97,34 @@ async def test_legacy_inline_timeseries_is_served(stack: Stack, wallets: list[Wa
     assert response.status_code == 200, response.text
     assert response.text.splitlines()[1:] == ["2020-09-13T12:26:40+0000,1.5",
                                               "2020-09-14T12:26:40+0000,2.5"]
+
+
+async def test_executions_are_stamped_from_the_active_release_of_the_manifest(
+        stack: Stack, wallets: list[Wallet]) -> None:
+    alice = wallets[0]
+    series = (await alice.ok("PUT", "/timeseries", {"timeseries": [
+        {"name": "s", "data": [[T0, 1.0]]}]}))[0]
+    ds = (await alice.ok("PUT", "/datasets", {"name": "d", "timeseriesIDs": [
+        series["item_hash"]]}))["item_hash"]
+    algorithm = (await alice.ok("PUT", "/algorithms", {
+        "name": "a", "desc": "", "code": "def run(df, params):\n    return 1\n"}))["item_hash"]
+    body = {"algorithmID": algorithm, "datasetID": ds}
+    standalone = (await alice.ok("POST", "/executions", body))["execution"]
+    assert standalone["release"] == 3 and standalone["slices"] == [
+        {"start": None, "end": 1600000000.0}, {"start": 1600000000.0, "end": None}]
+    executors = [{"item_hash": "e2", "start": "2021-01-01T00:00:00Z", "end": None},
+                 {"item_hash": "e1", "start": None, "end": "2021-01-01T00:00:00Z"}]
+    manifest = {"serial": 8, "active": 7, "releases": {
+        "6": {"versions": {}, "api": [], "executors": [], "deprecated": True},
+        "7": {"versions": {"api": "1", "executor": "1"}, "api": ["a1"],
+              "executors": executors}}}
+    async with AlephClient(stack.devnet.url, stack.owner) as aleph:
+        await aleph.submit("AGGREGATE", {"key": "fishnet-stack:dev", "content": manifest},
+                           stack.channel)
+    stamped = (await alice.ok("POST", "/executions", body))["execution"]
+    assert stamped["release"] == 7
+    assert stamped["slices"] == [{"start": None, "end": 1609459200.0},
+                                 {"start": 1609459200.0, "end": None}]
+    assert stamped["inputs"] == [{"timeseriesID": series["item_hash"],
+                                  "revision": series["item_hash"],
+                                  "chunks": series["chunks"], "inline": False}]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
 import pytest
 
+from api_app.asgi import build
 from api_app.auth import RequestVerifier, Unauthorized, request_text
 from api_app.index import RecordIndex
 from api_app.state import parse_slices
@@ -16,6 +19,7 @@ from fishnet_stack.aleph.accounts import Account
 from fishnet_stack.errors import DataError
 from fishnet_stack.model import Dataset, Slice
 from fishnet_stack.records import wire
+from fishnet_stack.vm import VmIdentity
 
 NOW = 1_700_000_000
 OWNER = Account.generate().address
@@ -140,3 +144,20 @@ def test_parquet_upload_is_read() -> None:
                           "value": [1.0, 2.0]})
     columns = table_columns(read_table(frame.to_parquet()))
     assert list(columns) == ["value"] and json.dumps(list(columns["value"])) == "[1.0, 2.0]"
+
+
+async def test_asgi_build_follows_the_vm_contract(tmp_path: Path) -> None:
+    env = {"FISHNET_ROLE": "api", "FISHNET_CHANNEL": "C", "FISHNET_OWNER": OWNER,
+           "FISHNET_STACK": "s", "FISHNET_VERSION": "1.2", "FISHNET_RELEASE": "4",
+           "FISHNET_DATA_DIR": str(tmp_path), "ALEPH_API_HOST": "http://127.0.0.1:1",
+           "FISHNET_SLICES": "100"}
+    app = build(env, tree_hash="abc")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://vm") as http:
+        health = (await http.get("/health")).json()
+        identity = (await http.get("/identity")).json()
+    assert health == {"status": "ok", "role": "api", "version": "1.2", "release": 4,
+                      "tree_hash": "abc"}
+    assert identity["address"] == VmIdentity.load_or_create(tmp_path).address
+    with pytest.raises(ValueError):
+        build({**env, "FISHNET_SLICES": "x"})

@@ -18,7 +18,7 @@ from api_app.auth import request_text
 from fishnet_stack.aleph.accounts import Account
 from tests.api.conftest import Stack
 
-SETTINGS = settings(max_examples=60, deadline=None,
+SETTINGS = settings(max_examples=60, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
 ACCOUNT = Account.generate()

@@ -3,14 +3,19 @@ sends nothing, only affected programs are replaced, rollback/gc/destroy do what 
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
 import httpx
 import pytest
 
+from fishnet_stack import deploy
+from fishnet_stack.aleph.accounts import create_key_file
 from fishnet_stack.build import AppSource, build_code
-from tests.deploy.conftest import FIXTURE_APP, MakeStack, run_cli
+from fishnet_stack.devnet.daemon import find_devnet, stop_devnet
+from tests.conftest import DevnetHandle, free_port
+from tests.deploy.conftest import FIXTURE_APP, MakeStack, run_cli, stack_yaml
 
 pytestmark = pytest.mark.slow
 
@@ -134,3 +139,54 @@ def test_saved_plan_applies_when_fresh(make_stack: MakeStack, tmp_path: Path) ->
 
 def run_apply(plan_file: Path) -> tuple[int, str]:
     return run_cli("apply", str(plan_file))
+
+
+def test_python_api_status_and_logs(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    target = deploy.open_target(stack.path)
+    planned = asyncio.run(deploy.plan(target))
+    result = asyncio.run(deploy.apply(target, planned))
+    assert result.release == 1 and len(result.created) == 3
+    code, text = stack.cli("status")
+    assert code == 0 and text.count(" healthy ") == 3, text
+    code, text = stack.cli("logs", "--vm", result.created[0][:12])
+    assert code == 0 and f"devnet boot of {result.created[0]}" in text
+    code, text = stack.cli("logs", "--vm", "zz")
+    assert code == 1 and "matches 0 program(s)" in text
+    assert asyncio.run(deploy.destroy(target)).sent == 4
+    code, text = stack.cli("status")
+    assert code == 0 and "nothing deployed" in text
+
+
+def test_plan_starts_devnet_when_it_is_not_running(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data_dir = tmp_path / "devnet"
+    monkeypatch.setenv("FISHNET_DEVNET_DIR", str(data_dir))
+    monkeypatch.setenv("FISHNET_DEVNET_PORT", str(free_port()))
+    path = tmp_path / "stack.yaml"
+    path.write_text(stack_yaml("t-autostart", "T_AUTOSTART", FIXTURE_APP))
+    try:
+        code, text = run_cli("plan", str(path))
+        assert code == 0, text
+        assert "devnet was not running: started it at" in text
+        assert find_devnet(data_dir) is not None
+        code, text = run_cli("plan", str(path))
+        assert code == 0 and "started" not in text
+    finally:
+        stop_devnet(data_dir)
+
+
+def test_authorize_adds_an_entry_and_keeps_the_others(
+        devnet_env: DevnetHandle, tmp_path: Path) -> None:
+    key = tmp_path / "owner.key"
+    owner = create_key_file(key)
+    first, second = "0x" + "1" * 40, "0x" + "2" * 40
+    for address in (first, second, second):
+        code, text = run_cli("authorize", str(key), address, "--channel", "DEV",
+                             "--node", devnet_env.url)
+        assert code == 0, text
+    response = httpx.get(f"{devnet_env.url}/api/v0/aggregates/{owner.address}.json",
+                         params={"keys": "security"}, timeout=30)
+    entries = response.json()["data"]["security"]["authorizations"]
+    assert [e["address"] for e in entries] == [first, second]
+    assert entries[0]["channels"] == ["DEV"] and entries[0]["types"] == ["POST", "STORE"]

@@ -57,6 +57,38 @@ def test_crash_then_plain_apply_converges(make_stack: MakeStack, crash: str) -> 
     assert_converged(stack)
 
 
+# A replacing apply (a stack-wide variable changed) sends: 3 PROGRAMs, security (old + new),
+# manifest, security (new only). Crash around the last three, where releases change hands.
+REPLACE_CRASHES = [f"{k}{where}" for k in (4, 5, 6) for where in ("", ":before")]
+
+
+@pytest.mark.parametrize("crash", REPLACE_CRASHES)
+def test_crash_during_a_replacement_then_plain_apply_converges(
+        make_stack: MakeStack, crash: str) -> None:
+    stack = make_stack()
+    assert stack.cli("apply", "--auto-approve")[0] == 0
+    stack.write(variables="{GREETING: replaced}")
+    killed = stack.subprocess("apply", str(stack.path), "--auto-approve",
+                              env={"FISHNET_APPLY_CRASH": crash})
+    assert killed.returncode == CRASH_EXIT_CODE, killed.stderr
+    code, text = stack.cli("apply", "--auto-approve")
+    assert code == 0, text
+    assert stack.cli("plan", "--detailed-exitcode")[0] == 0
+    programs = stack.messages("PROGRAM")
+    assert len(programs) == 6
+    document = stack.output()
+    active = {e["item_hash"] for e in document["api"] + document["executors"]}
+    assert document["manifest"]["active"] == 2 and len(active) == 3
+    manifest = stack.aggregate(f"fishnet-stack:{stack.name}")
+    assert manifest is not None
+    security = stack.aggregate("security") or {}
+    ours = {e["address"] for e in security.get("authorizations", [])
+            if e.get("fishnet_stack") == stack.name}
+    assert ours == set(manifest["releases"]["2"]["authorized"]) and len(ours) == 3
+    for url in stack.urls():
+        assert stack.health(url)["status"] == "ok"
+
+
 def test_devnet_failing_a_fifth_of_writes_still_converges(
         make_stack: MakeStack, make_devnet: MakeDevnet, monkeypatch: pytest.MonkeyPatch) -> None:
     flaky = make_devnet(fail_rate=0.2)

@@ -55,7 +55,7 @@ async def execute(deployment: Deployment, owner: Wallet, dataset_id: str, code: 
         return found
     result = await owner.ok("GET", f"/executions/{execution_id}/result")
     raw = httpx.get(f"{deployment.devnet.url}/api/v0/storage/raw/{result['dataHash']}").content
-    if result["format"] == "parquet":
+    if result["kind"] in ("dataframe", "series"):
         frame = pd.read_parquet(io.BytesIO(raw))
         return frame.iloc[:, 0] if result.get("kind") == "series" else frame
     return json.loads(raw)

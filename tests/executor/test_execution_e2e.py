@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tests.api.conftest import Wallet
+from tests.devnet.support import wait_for
 from tests.executor.conftest import Deployment
 from tests.executor.support import FULL, dataset, execute, same_frame
 
@@ -76,3 +77,36 @@ async def test_rolling_mean_with_lookback(deployment: Deployment,
     owner, dataset_id = owned
     got = await execute(deployment, owner, dataset_id, ROLLING)
     same_frame(got, FULL.rolling("30D").mean())
+
+
+async def test_result_contract_json_and_parquet(deployment: Deployment,
+                                                owned: tuple[Wallet, str]) -> None:
+    """``GET /executions/{id}/result``: a series as {label: value}, a frame as orient="split"
+    with ISO timestamps, ``?format=parquet`` the bytes (and 400 for non-tables)."""
+    owner, dataset_id = owned
+    runs = {}
+    for name, code in (("series", SUM), ("frame", TRANSFORM), ("json", MEAN)):
+        algorithm = await owner.ok("PUT", "/algorithms", {"name": name, "desc": "", "code": code})
+        answer = await owner.ok("POST", "/executions", {"algorithmID": algorithm["item_hash"],
+                                                        "datasetID": dataset_id})
+        runs[name] = answer["execution"]["item_hash"]
+    bodies = {}
+    for name, execution_id in runs.items():
+        path = f"/executions/{execution_id}/result"
+        bodies[name] = await wait_for(lambda p=path: owner.request("GET", p),
+                                      lambda r: r.status_code == 200, timeout=120,
+                                      what=f"{name} result")
+    series = bodies["series"].json()
+    assert series["kind"] == "series" and series["status"] == "SUCCESS"
+    assert series["data"]["btc"] == pytest.approx(FULL["btc"].sum(), rel=1e-9)
+    frame = bodies["frame"].json()
+    assert frame["kind"] == "dataframe" and frame["data"]["columns"] == ["btc", "eth"]
+    assert frame["data"]["index"][0].startswith("2019-10-01T00:00:00")
+    assert len(frame["data"]["data"]) == len(FULL)
+    parquet = await owner.request("GET", f"/executions/{runs['frame']}/result",
+                                  params={"format": "parquet"})
+    assert parquet.status_code == 200 and parquet.content[:4] == b"PAR1"
+    assert bodies["json"].json()["kind"] == "json"
+    refused = await owner.request("GET", f"/executions/{runs['json']}/result",
+                                  params={"format": "parquet"})
+    assert refused.status_code == 400

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import httpx
 import pandas as pd
 import pytest
 
@@ -101,3 +104,33 @@ async def test_chunks_round_trip_and_append_touches_only_new_ranges(
     ts = Timeseries(name="x", owner=owner, chunks=replaced)
     assert [c.rows for c in ts.chunks] == [10, 3]
     assert isinstance(series.index, pd.DatetimeIndex) and str(series.index.tz) == "UTC"
+
+
+async def test_records_written_by_aars_read_back_through_a_node(devnet: DevnetHandle) -> None:
+    """The golden messages (signed by aars 0.7.5) replayed to a node read as aars read them."""
+    golden = Path(__file__).parent / "golden"
+    summary = json.loads((golden / "summary.json").read_text())
+    messages = json.loads((golden / "messages.json").read_text())
+    doomed = summary["revision_hashes"]["doomed"]
+    async with httpx.AsyncClient(base_url=devnet.url, timeout=30) as http:
+        for message in messages:
+            wire_fields = {k: message[k] for k in ("chain", "sender", "type", "channel",
+                                                  "signature", "time", "item_type",
+                                                  "item_content", "item_hash")}
+            response = await http.post("/api/v0/messages",
+                                       json={"sync": True, "message": wire_fields})
+            # the dump holds no forgotten message, so the FORGET waits for its targets
+            expected = 202 if message["type"] == "FORGET" else 200
+            assert response.status_code == expected, response.text
+    async with AlephClient(devnet.url) as reader:
+        records = Records(reader, summary["channel"], owner=summary["owner"])
+        dataset = await records.fetch(Dataset, summary["ids"]["dataset"])
+        assert dataset is not None
+        assert dataset.content() == summary["aars_read"]["dataset"][0]["content"]
+        names = sorted(t.name for t in await records.all(Timeseries))
+        assert names == summary["aars_read"]["timeseries_by_owner"] == ["BTC", "ETH"]
+        requested = await records.filter(Permission, requestor="0xresearcher",
+                                         status="REQUESTED")
+        assert requested == []  # amended to GRANTED: unlike aars, indices follow amends
+        revisions = await records.revisions(Timeseries, doomed[0])
+        assert revisions == []  # forgotten by aars: not in the dump, unknown here
