@@ -86,3 +86,12 @@ def test_schema_is_strict_json_schema() -> None:
     assert "base_dir" not in schema["properties"]
     code, output = run_cli("schema")
     assert code == 0 and json.loads(output) == schema
+
+
+@pytest.mark.parametrize("args", [["plan"], ["plan", "--detailed-exitcode", "--bogus", "x.yaml"],
+                                  ["plan", "--detailed-exitcode", "missing.yaml"],
+                                  ["rollback", "stacks/local.yaml"]])
+def test_usage_errors_exit_1_never_2(args: list[str]) -> None:
+    code, output = run_cli(*args)
+    assert code == 1, output
+    assert "Traceback" not in output
