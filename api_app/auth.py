@@ -14,13 +14,13 @@ it is too old to be accepted anyway).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fishnet_stack.aleph.signing import BadSignature, recover_address
+from fishnet_stack.request_signing import request_text, signature_hash
 
 __all__ = ["MAX_SKEW", "RequestVerifier", "Unauthorized", "request_text", "signature_hash"]
 
@@ -31,17 +31,6 @@ _SIGNATURE = re.compile(r"^0x[0-9a-fA-F]{130}$")
 
 class Unauthorized(Exception):
     """The request's signature is missing, malformed, forged, stale or replayed (HTTP 401)."""
-
-
-def request_text(method: str, path: str, timestamp: str, body: bytes) -> str:
-    """The text a caller signs for one request."""
-    return (f"fishnet-request\n{method.upper()}\n{path}\n{timestamp}\n"
-            f"{hashlib.sha256(body).hexdigest()}")
-
-
-def signature_hash(signature: str) -> str:
-    """What written records keep of the request signature that caused them."""
-    return hashlib.sha256(signature.lower().encode()).hexdigest()
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """The bundled API and executor apps deployed on devnet with their packages volumes.
 
-Opt-in (``FISHNET_TEST_REAL_APPS=1``): the first run pip-installs two ~460 MB packages volumes
-(about 2 minutes per volume with a cold pip cache); they are cached in ``.fishnet/cache`` of
-the repository (or ``$FISHNET_CACHE_DIR``), so later runs take seconds.
+The first run pip-installs two ~460 MB packages volumes (about 2 minutes per volume with a cold
+pip cache); they are cached in ``.fishnet/cache`` of the repository (or ``$FISHNET_CACHE_DIR``),
+so later runs take seconds.
 """
 
 from __future__ import annotations
@@ -19,11 +19,7 @@ from fishnet_stack.build import lock_hash
 from tests.conftest import MakeDevnet
 from tests.deploy.conftest import ROOT, run_cli
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(os.environ.get("FISHNET_TEST_REAL_APPS") != "1",
-                       reason="set FISHNET_TEST_REAL_APPS=1 (builds ~1 GB of packages once)"),
-]
+pytestmark = pytest.mark.slow
 
 STACK = """\
 stack: real-apps
