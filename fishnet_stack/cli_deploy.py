@@ -25,6 +25,7 @@ from fishnet_stack.deploy.plantypes import Plan
 from fishnet_stack.devnet.config import default_data_dir
 from fishnet_stack.devnet.daemon import find_devnet
 from fishnet_stack.errors import ConfigError, StalePlan
+from fishnet_stack.stackdoc import reference_markdown
 from fishnet_stack.stackfile import check_owner_key, json_schema, load_stack
 
 __all__ = ["COMMANDS"]
@@ -70,9 +71,13 @@ def validate(stack_file: Path) -> None:
 
 
 @click.command("schema")
-def schema() -> None:
-    """Print the JSON Schema of stack files."""
-    click.echo(json.dumps(json_schema(), indent=2))
+@click.option("--markdown", is_flag=True, help="Print the Markdown reference instead.")
+def schema(markdown: bool) -> None:
+    """Print the JSON Schema of stack files (or its Markdown reference)."""
+    if markdown:
+        click.echo(reference_markdown(json_schema()))
+    else:
+        click.echo(json.dumps(json_schema(), indent=2))
 
 
 @click.command("plan")

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from fishnet_stack.errors import StackError
+from fishnet_stack.stackdoc import reference_markdown
 from fishnet_stack.stackfile import json_schema, load_stack, parse_stack
 from tests.conftest import DevnetHandle
 from tests.deploy.conftest import run_cli
@@ -95,3 +96,12 @@ def test_usage_errors_exit_1_never_2(args: list[str]) -> None:
     code, output = run_cli(*args)
     assert code == 1, output
     assert "Traceback" not in output
+
+
+def test_the_documented_reference_is_generated_from_the_schema() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "stackfile.md").read_text()
+    generated = reference_markdown(json_schema())
+    assert generated in doc, ("docs/stackfile.md is out of date: paste the output of "
+                              "`fishnet-stack schema --markdown` between its markers")
+    for key in json_schema()["properties"]:
+        assert f"| `{key}` |" in generated
