@@ -11,8 +11,10 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pandas as pd
+
 from executor_app.environments import get_environment
-from executor_app.sandbox import Limits, Sandbox
+from executor_app.sandbox import Limits, Sandbox, encode
 from executor_app.slices import Timeslice
 from executor_app.worker import Worker, WorkerConfig
 from fishnet_stack.aleph.accounts import Account
@@ -77,6 +79,7 @@ def create_app(context: VmContext, ceiling: Limits | None = None,
                           warm_imports=get_environment("pandas").warm_imports)
         chunks = ChunkStore(aleph, settings.channel, settings.owner,
                             cache_dir=settings.data_dir / "chunks")
+        running["isolation"] = await _probe(sandbox)
         worker = Worker(config, aleph, sandbox, chunks)
         running.update(aleph=aleph, sandbox=sandbox, worker=worker, tasks=[
             asyncio.create_task(worker.run()),
@@ -118,4 +121,18 @@ def create_app(context: VmContext, ceiling: Limits | None = None,
         else:
             await _reply(send, 404, {"error": f"no route {scope['path']}"})
 
+    def health_extra() -> dict[str, Any]:
+        return {"sandbox": running.get("isolation", {"state": "starting"})}
+
+    app.health_extra = health_extra  # type: ignore[attr-defined]
     return app
+
+
+async def _probe(sandbox: Sandbox) -> dict[str, Any]:
+    """Start the sandbox's warm parent and learn which isolation layers this machine allows,
+    for ``/health`` (Results record the layers of each run)."""
+    outcome = await sandbox.run("def run(df, params):\n    return 1\n", "run", {},
+                                [encode(pd.DataFrame())], Limits(cpu_seconds=30, wall_seconds=60))
+    if not outcome.ok:
+        return {"error": outcome.error or "the sandbox probe failed"}
+    return dict(outcome.isolation)

@@ -23,7 +23,8 @@ Interface for app authors::
   ``public_key``: uncompressed secp256k1, hex).
 - :func:`with_contract`: wraps any ASGI app (FastAPI, Starlette, a bare coroutine) so that
   ``GET /health`` and ``GET /identity`` are answered before the app sees the request; every
-  other scope (lifespan, ``aleph.message``, other paths) goes to the app unchanged.
+  other scope (lifespan, ``aleph.message``, other paths) goes to the app unchanged. An app with
+  a ``health_extra`` attribute (a callable returning a dict) adds its keys to ``/health``.
 """
 
 from __future__ import annotations
@@ -177,8 +178,12 @@ def identity_payload(identity: VmIdentity) -> dict[str, str]:
 
 def with_contract(app: ASGIApp, context: VmContext, tree_hash: str) -> ASGIApp:
     """``app`` with ``GET /health`` and ``GET /identity`` answered in front of it."""
+    # An app may add to /health (the executor reports its sandbox's isolation layers) by
+    # carrying a ``health_extra`` callable attribute.
+    extra = getattr(app, "health_extra", None)
     routes: dict[str, Callable[[], Mapping[str, Any]]] = {
-        "/health": lambda: health_payload(context.settings, tree_hash),
+        "/health": lambda: {**health_payload(context.settings, tree_hash),
+                            **(extra() if callable(extra) else {})},
         "/identity": lambda: identity_payload(context.identity),
     }
 

@@ -86,6 +86,14 @@ def _bounds(piece: Timeslice) -> tuple[str | None, str | None]:
             format_utc(piece.end) if piece.end else None)
 
 
+def sandbox_limits(seconds: int, memory_mib: int) -> dict[str, str]:
+    """The executor app's ceiling for one sandboxed run, from its program's resources: the
+    program's time limit, and its memory less what the executor itself needs (never under the
+    1 GiB pyarrow needs)."""
+    return {"FISHNET_RUN_SECONDS": str(seconds),
+            "FISHNET_RUN_MEMORY_MIB": str(max(1024, memory_mib - 512))}
+
+
 def desired_programs(stack: Stack, owner: str,
                      artifacts: dict[str, ArtifactSummary]) -> list[DesiredProgram]:
     """API instances in order, then executors in time order."""
@@ -106,7 +114,9 @@ def desired_programs(stack: Stack, owner: str,
         start, end = _bounds(piece)
         variables = {**stack.variables, **stack.executors.variables, **common,
                      "FISHNET_ROLE": "executor", "FISHNET_VERSION": stack.versions.executor,
-                     "FISHNET_SLICE_START": start or "", "FISHNET_SLICE_END": end or ""}
+                     "FISHNET_SLICE_START": start or "", "FISHNET_SLICE_END": end or "",
+                     **sandbox_limits(stack.executors.resources.seconds,
+                                      stack.executors.resources.memory)}
         out.append(DesiredProgram(
             slot=executor_slot(start, end), role="executor", version=stack.versions.executor,
             tree_hash=executor.tree_hash, encoding=executor.encoding,

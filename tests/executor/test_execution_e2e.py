@@ -3,6 +3,7 @@ data (relative tolerance 1e-9)."""
 
 from __future__ import annotations
 
+import httpx
 import numpy as np
 import pytest
 
@@ -30,6 +31,7 @@ def aggregate(partials, params):
     return {k: total[k] / count[k] for k in total}
 """
 TRANSFORM = """
+import httpx
 import numpy as np
 
 def run(df, params):
@@ -110,3 +112,11 @@ async def test_result_contract_json_and_parquet(deployment: Deployment,
     refused = await owner.request("GET", f"/executions/{runs['json']}/result",
                                   params={"format": "parquet"})
     assert refused.status_code == 400
+
+
+def test_health_reports_the_sandbox_layers(deployment: Deployment) -> None:
+    for executor in deployment.executors:
+        health = httpx.get(f"{executor.url}/health", timeout=30).json()
+        assert health["role"] == "executor" and health["status"] == "ok"
+        assert {"seccomp", "network-namespace", "hidden:/proc"} <= set(
+            health["sandbox"]["active"]), health

@@ -10,8 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fishnet_stack.errors import ConfigError, NotFound, PermissionDenied, SignatureRejected
-from fishnet_stack.sdk import Fishnet, Wallet
+from fishnet_stack.errors import (
+    ConfigError,
+    ExecutionFailed,
+    NotFound,
+    PermissionDenied,
+    SignatureRejected,
+)
+from fishnet_stack.sdk import ExecutionResult, Fishnet, Wallet
 from tests.sdk import algorithms_volatility
 from tests.sdk.conftest import SdkStack
 
@@ -92,3 +98,43 @@ def test_reads_fail_over_when_one_api_instance_is_down(sdk_stack: SdkStack) -> N
         fishnet.algorithms.register("def run(df, params):\n    return 2\n", name="two")
     finally:
         sdk_stack.apis[0].start()
+
+
+def test_the_rest_of_the_surface(sdk_stack: SdkStack, tmp_path: Path) -> None:
+    owner = sdk_stack.connect(Wallet.ephemeral())
+    researcher = sdk_stack.connect(Wallet.ephemeral())
+    [btc] = owner.timeseries.upload(PRICES["btc"], name="btc-series")
+    assert btc["name"] == "btc-series"
+    csv = tmp_path / "eth.csv"
+    PRICES[["eth"]].rename_axis("timestamp").to_csv(csv)
+    [eth] = owner.timeseries.upload(csv)
+    assert eth["name"] == "eth" and owner.timeseries.get(eth["item_hash"])["owner"] == \
+        owner.address
+    dataset = owner.datasets.create("paid", [btc, eth], price="5", desc="two series")
+    assert dataset["item_hash"] in [d["item_hash"] for d in owner.datasets.list(
+        by=owner.address)]
+
+    algorithm = researcher.algorithms.register(
+        "def run(df, params):\n    return {'rows': int(len(df))}\n\n"
+        "def aggregate(parts, params):\n    return {'rows': sum(p['rows'] for p in parts)}\n",
+        name="count")
+    assert researcher.algorithms.get(algorithm["item_hash"])["name"] == "count"
+    assert algorithm["item_hash"] in [a["item_hash"] for a in researcher.algorithms.list()]
+
+    waiting = researcher.executions.run(dataset, algorithm, wait=False)
+    assert isinstance(waiting, dict) and waiting["execution"]["status"] == "REQUESTED"
+    requested = waiting["permissionRequests"]
+    assert {p["item_hash"] for p in requested} <= {p["item_hash"] for p in
+                                                   researcher.permissions.outgoing()}
+    assert owner.notifications(), "the owner is told about the requests"
+    owner.permissions.deny(requested)
+    execution_id = waiting["execution"]["item_hash"]
+    with pytest.raises(ExecutionFailed, match="DENIED"):
+        researcher.executions.wait(execution_id, progress=False)
+
+    owner.permissions.grant(dataset, researcher.address, algorithm=algorithm, max_executions=1)
+    result = researcher.executions.run(dataset, algorithm, progress=False)
+    assert isinstance(result, ExecutionResult)
+    assert result.to_pandas() == {"rows": len(PRICES)}  # one row per timestamp
+    with pytest.raises(PermissionDenied):  # an algorithm-scoped grant never allows downloads
+        researcher.datasets.download(dataset)
