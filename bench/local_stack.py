@@ -53,7 +53,8 @@ def local_stack(cuts: list[str], run_seconds: int = 300) -> Iterator[LocalStack]
         bounds = ["", *cuts, ""]
         executors = [
             ExecutorProcess(devnet.url, channel, owner.address, bounds[i], bounds[i + 1],
-                            base / f"executor-{i}", run_seconds=run_seconds)
+                            base / f"executor-{i}", run_seconds=run_seconds,
+                            claim_settle=0.3)  # the app's default
             for i in range(len(cuts) + 1)
         ]
         asyncio.run(authorize(devnet.url, owner, [api.address, *(e.address for e in executors)],

@@ -69,6 +69,7 @@ def create_app(context: VmContext, ceiling: Limits | None = None,
         owner=settings.owner, channel=settings.channel, release=settings.release,
         timeslice=Timeslice(settings.slice_start, settings.slice_end),
         ceiling=ceiling or sandbox_ceiling(), scan_interval=scan_interval,
+        claim_settle=float(os.environ.get("FISHNET_CLAIM_SETTLE", "0.3") or 0.3),
     )
     running: dict[str, Any] = {}
 

@@ -56,6 +56,10 @@ class WorkerConfig:
     timeslice: Timeslice
     ceiling: Limits = field(default_factory=Limits)
     scan_interval: float = 2.0
+    # Seconds a claim must age before its poster believes it won: a competing claim stamped
+    # earlier may still be on its way to the node. It must exceed the time a claim takes from
+    # being stamped to being processed.
+    claim_settle: float = 0.3
 
 
 def algorithm_lookback(algorithm: Algorithm) -> Any:
@@ -234,8 +238,11 @@ class Worker:
         current = await self._winner(execution_id, index)
         if current is None or (current.executor.lower() == self.address.lower()
                                and current.lease_until - time.time() < lease / 2):
-            await self.records.save(Claim(executionID=execution_id, slice=index,
-                                          executor=self.address, expires=time.time() + lease))
+            claim = await self.records.save(Claim(executionID=execution_id, slice=index,
+                                                  executor=self.address,
+                                                  expires=time.time() + lease))
+            settled = float(claim.timestamp or 0) + self.config.claim_settle
+            await asyncio.sleep(max(0.0, settled - time.time()))
             current = await self._winner(execution_id, index)
         return current is not None and current.executor.lower() == self.address.lower()
 
@@ -247,6 +254,16 @@ class Worker:
 
     async def _compute(self, execution: Execution, index: int) -> None:
         outcome = await self._run_slice(execution, index)
+        execution_id = str(execution.item_hash)
+        # Post only while still the holder and first: a result is never duplicated, even if a
+        # competing claim arrived later than claim_settle allowed for.
+        if any(p.slice == index for p in await self._partials(execution_id)):
+            return
+        current = await self._winner(execution_id, index)
+        if current is None or current.executor.lower() != self.address.lower():
+            log.warning("execution %s slice %d: lost the claim while computing; result dropped",
+                        execution_id, index)
+            return
         result = Result(executionID=str(execution.item_hash), owner=execution.owner,
                         executorVM=self.address, slice=index,
                         status="SUCCESS" if outcome.ok else "FAILED", error=outcome.error)

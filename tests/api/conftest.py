@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -28,6 +25,7 @@ from fishnet_stack.aleph.accounts import Account
 from fishnet_stack.aleph.client import AlephClient
 from fishnet_stack.vm import VmIdentity
 from tests.conftest import DevnetHandle, free_port
+from tests.processes import AppProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,7 +40,7 @@ async def authorize(devnet_url: str, owner: Account, delegates: list[str],
 
 
 @dataclass
-class ApiProcess:
+class ApiProcess(AppProcess):
     """One ``python -m api_app`` process; ``start`` returns once it answers ``/health``."""
 
     devnet_url: str
@@ -52,49 +50,18 @@ class ApiProcess:
     slices: str = ""
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    name = "api"
 
     @property
     def address(self) -> str:
         """The API's VM address (its key is created here if the process has not run yet)."""
         return VmIdentity.load_or_create(self.data_dir).address
 
-    def start(self, timeout: float = 60.0) -> None:
-        log = self.data_dir.parent / f"api-{self.port}.log"
-        with log.open("ab") as sink:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "api_app", "--aleph-api", self.devnet_url,
-                 "--channel", self.channel, "--owner", self.owner,
-                 "--data-dir", str(self.data_dir), "--port", str(self.port),
-                 "--slices", self.slices, "--release", "3", "--log-level", "info"],
-                cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"api_app exited with {self.process.returncode}; see "
-                                   f"{log}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"api_app did not answer within {timeout} s; see {log}")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+    def command(self) -> list[str]:
+        return ["-m", "api_app", "--aleph-api", self.devnet_url, "--channel", self.channel,
+                "--owner", self.owner, "--data-dir", str(self.data_dir), "--port",
+                str(self.port), "--slices", self.slices, "--release", "3",
+                "--log-level", "info"]
 
 
 class Wallet:

@@ -7,23 +7,19 @@ The stack's slices are cut at :data:`CUT` (2020-01-01): executor 0 owns ``(-, CU
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 
 from fishnet_stack.aleph.accounts import Account
 from fishnet_stack.vm import VmIdentity
 from tests.api.conftest import ApiProcess, Wallet, authorize
 from tests.conftest import DevnetHandle, free_port
+from tests.processes import AppProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 CUT = "2020-01-01T00:00:00+00:00"
@@ -31,7 +27,7 @@ RELEASE = 3  # what tests.api.conftest.ApiProcess stamps
 
 
 @dataclass
-class ExecutorProcess:
+class ExecutorProcess(AppProcess):
     """One ``python -m executor_app`` process; ``start`` returns once it answers ``/health``."""
 
     devnet_url: str
@@ -42,55 +38,26 @@ class ExecutorProcess:
     data_dir: Path
     release: int = RELEASE
     run_seconds: int = 30
+    # Generous: the suite runs on two busy cores, where a claim can take a second from being
+    # stamped to being processed (the app's default is 0.3 s).
+    claim_settle: float = 1.5
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    name = "executor"
 
     @property
     def address(self) -> str:
         return VmIdentity.load_or_create(self.data_dir).address
 
-    @property
-    def log(self) -> Path:
-        return self.data_dir.parent / f"executor-{self.port}.log"
+    def command(self) -> list[str]:
+        return ["-m", "executor_app", "--aleph-api", self.devnet_url, "--channel", self.channel,
+                "--owner", self.owner, "--start", self.start_at, "--end", self.end_at,
+                "--release", str(self.release), "--data-dir", str(self.data_dir),
+                "--port", str(self.port), "--scan-interval", "0.5", "--log-level", "info"]
 
-    def start(self, timeout: float = 60.0) -> None:
-        with self.log.open("ab") as sink:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "executor_app", "--aleph-api", self.devnet_url,
-                 "--channel", self.channel, "--owner", self.owner, "--start", self.start_at,
-                 "--end", self.end_at, "--release", str(self.release),
-                 "--data-dir", str(self.data_dir), "--port", str(self.port),
-                 "--scan-interval", "0.5", "--log-level", "info"],
-                cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
-                env={**os.environ, "FISHNET_RUN_SECONDS": str(self.run_seconds)})
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"executor exited with {self.process.returncode}; see "
-                                   f"{self.log}:\n{self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"executor did not answer within {timeout} s; see {self.log}")
-            time.sleep(0.05)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, sig)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+    def environment(self) -> dict[str, str]:
+        return {"FISHNET_RUN_SECONDS": str(self.run_seconds),
+                "FISHNET_CLAIM_SETTLE": str(self.claim_settle)}
 
 
 @dataclass
@@ -113,21 +80,34 @@ def make_executor(devnet: DevnetHandle, owner: Account, channel: str, index: int
                            release=release, run_seconds=run_seconds)
 
 
+def launch(devnet: DevnetHandle, base: Path, executors: list[tuple[int, int, int]],
+           prefix: str = "EXEC") -> Deployment:
+    """An owner, a channel, an API and executors ``(slice index, release, run seconds)``, all
+    authorised and started."""
+    owner = Account.generate()
+    channel = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    api = ApiProcess(devnet.url, channel, owner.address, base / "api", slices=CUT)
+    made = [make_executor(devnet, owner, channel, index, base / f"executor-{n}",
+                          release=release, run_seconds=seconds)
+            for n, (index, release, seconds) in enumerate(executors)]
+    asyncio.run(authorize(devnet.url, owner, [api.address, *(e.address for e in made)],
+                          channel))
+    api.start()
+    for executor in made:
+        executor.start()
+    return Deployment(devnet, owner, channel, api, made)
+
+
+def shut_down(deployment: Deployment) -> None:
+    for executor in deployment.executors:
+        executor.stop()
+    deployment.api.stop()
+
+
 @pytest.fixture(scope="module")
 def deployment(devnet: DevnetHandle,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    owner = Account.generate()
-    channel = f"EXEC-{uuid.uuid4().hex[:12]}"
-    base = tmp_path_factory.mktemp("deployment")
-    api = ApiProcess(devnet.url, channel, owner.address, base / "api", slices=CUT)
-    executors = [make_executor(devnet, owner, channel, i, base / f"executor-{i}")
-                 for i in range(2)]
-    asyncio.run(authorize(devnet.url, owner, [api.address, *(e.address for e in executors)],
-                          channel))
-    api.start()
-    for executor in executors:
-        executor.start()
-    yield Deployment(devnet, owner, channel, api, executors)
-    for executor in executors:
-        executor.stop()
-    api.stop()
+    made = launch(devnet, tmp_path_factory.mktemp("deployment"),
+                  [(0, RELEASE, 30), (1, RELEASE, 30)])
+    yield made
+    shut_down(made)

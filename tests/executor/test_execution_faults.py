@@ -5,17 +5,14 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from fishnet_stack.aleph.accounts import Account
 from fishnet_stack.aleph.client import AlephClient
-from tests.api.conftest import ApiProcess, authorize
 from tests.conftest import DevnetHandle
-from tests.executor.conftest import CUT, RELEASE, Deployment, ExecutorProcess, make_executor
+from tests.executor.conftest import RELEASE, Deployment, ExecutorProcess, launch, shut_down
 from tests.executor.support import FULL, dataset, execute
 from tests.executor.test_sandbox import HOSTILE
 
@@ -32,26 +29,11 @@ def deployment(devnet: DevnetHandle,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     """API + executors 0 and 1 + a second copy of executor 1 + an executor of an older release
     for slice 1, all authorised."""
-    owner = Account.generate()
-    channel = f"FAULT-{uuid.uuid4().hex[:12]}"
-    base = tmp_path_factory.mktemp("faults")
-    api = ApiProcess(devnet.url, channel, owner.address, base / "api", slices=CUT)
-    executors = [
-        make_executor(devnet, owner, channel, 0, base / "e0", run_seconds=RUN_SECONDS),
-        make_executor(devnet, owner, channel, 1, base / "e1", run_seconds=RUN_SECONDS),
-        make_executor(devnet, owner, channel, 1, base / "e1-copy", run_seconds=RUN_SECONDS),
-        make_executor(devnet, owner, channel, 1, base / "e1-old", release=RELEASE - 1,
-                      run_seconds=RUN_SECONDS),
-    ]
-    asyncio.run(authorize(devnet.url, owner, [api.address, *(e.address for e in executors)],
-                          channel))
-    api.start()
-    for executor in executors:
-        executor.start()
-    yield Deployment(devnet, owner, channel, api, executors)
-    for executor in executors:
-        executor.stop()
-    api.stop()
+    made = launch(devnet, tmp_path_factory.mktemp("faults"), [
+        (0, RELEASE, RUN_SECONDS), (1, RELEASE, RUN_SECONDS), (1, RELEASE, RUN_SECONDS),
+        (1, RELEASE - 1, RUN_SECONDS)], prefix="FAULT")
+    yield made
+    shut_down(made)
 
 
 async def channel_records(deployment: Deployment, post_type: str) -> list[dict[str, Any]]:
