@@ -78,7 +78,7 @@ def main() -> None:
     started = time.perf_counter()
     result = bob.executions.wait(execution_id)
     remote_seconds = time.perf_counter() - started
-    bob.verify(result)
+    result.verify()
     remote = result.to_pandas()
 
     started = time.perf_counter()

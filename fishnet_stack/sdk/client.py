@@ -27,7 +27,7 @@ from fishnet_stack.aleph.accounts import load_key_env, load_key_file
 from fishnet_stack.aleph.reader import NodeReader
 from fishnet_stack.devnet.config import default_data_dir
 from fishnet_stack.devnet.daemon import find_devnet
-from fishnet_stack.errors import ConfigError, ExecutionFailed, UntrustedDeployment
+from fishnet_stack.errors import ConfigError, ExecutionFailed
 from fishnet_stack.sdk.discovery import Deployment, discover
 from fishnet_stack.sdk.results import ExecutionResult
 from fishnet_stack.sdk.transport import Transport
@@ -204,10 +204,14 @@ class Executions(_Resource):
         if body.get("kind") in ("dataframe", "series"):
             parquet = self._t.request("GET", f"/executions/{execution_id}/result",
                                       params={"format": "parquet"}).content
+        fishnet = self._fishnet
+        reference = None
+        if fishnet.node is not None and fishnet.deployment is not None:
+            reference = (fishnet.node, fishnet.deployment.owner, fishnet.deployment.manifest)
         return ExecutionResult(execution_id=execution_id, status=body["status"],
                                kind=body["kind"], data=body.get("data"),
                                result_id=body.get("resultID"), data_hash=body.get("dataHash"),
-                               execution=execution, _parquet=parquet)
+                               execution=execution, _parquet=parquet, _reference=reference)
 
 
 class Permissions(_Resource):
@@ -317,12 +321,8 @@ class Fishnet:
                                         signed=False))
 
     def verify(self, result: ExecutionResult) -> None:
-        """Check ``result`` came from an executor authorised in its execution's release
-        (:meth:`ExecutionResult.verify`)."""
-        if self.node is None or self.deployment is None:
-            raise UntrustedDeployment("verify() needs a connection made by connect() or "
-                                      "from_stack(): the manifest is the reference")
-        result.verify(self.node, self.deployment.owner, self.deployment.manifest)
+        """Same as ``result.verify()``."""
+        result.verify()
 
     def close(self) -> None:
         self.transport.close()

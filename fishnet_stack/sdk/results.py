@@ -57,6 +57,8 @@ class ExecutionResult:
     data_hash: str | None
     execution: dict[str, Any]
     _parquet: bytes | None = None
+    # What verify() checks against: the node, the stack owner and the manifest it was found by.
+    _reference: tuple[NodeReader, str, Manifest] | None = None
 
     def to_pandas(self) -> Any:
         """The result as a pandas object (frames and series) or plain JSON values."""
@@ -65,10 +67,22 @@ class ExecutionResult:
             return frame.iloc[:, 0].rename(None) if self.kind == "series" else frame
         return to_pandas(self.kind, self.data)
 
-    def verify(self, node: NodeReader, owner: str, manifest: Manifest) -> None:
-        """Check that this result was posted on behalf of ``owner`` by an executor authorised
-        in the execution's release, with a valid signature, and that its data is the stored
-        file. Raises :class:`UntrustedDeployment` saying what does not hold."""
+    def verify(self) -> None:
+        """Check that this result was posted on behalf of the stack owner by an executor
+        authorised in the execution's release (per the manifest the connection was found by),
+        with a valid signature, and that its data is the stored file. Raises
+        :class:`UntrustedDeployment` saying what does not hold, or when the connection was not
+        made from a manifest (``Fishnet.connect`` / ``from_stack``).
+
+        >>> result.verify()
+        """
+        if self._reference is None:
+            raise UntrustedDeployment("verify() needs a connection made by connect() or "
+                                      "from_stack(): the manifest is the reference")
+        self.verify_against(*self._reference)
+
+    def verify_against(self, node: NodeReader, owner: str, manifest: Manifest) -> None:
+        """:meth:`verify` against an explicit node, owner and manifest."""
         if self.result_id is None:
             raise UntrustedDeployment(f"execution {self.execution_id} has no result record")
         found = node.message(self.result_id)

@@ -68,11 +68,11 @@ async def test_verify_refuses_results_from_keys_outside_the_release(devnet: Devn
                                data={"v": 1}, result_id=result_id, data_hash=None,
                                execution=execution)
 
-    result(await post_result(executor)).verify(node, owner.address, parsed)
+    result(await post_result(executor)).verify_against(node, owner.address, parsed)
     with pytest.raises(UntrustedDeployment, match="not an executor authorised"):
-        result(await post_result(outsider)).verify(node, owner.address, parsed)
+        result(await post_result(outsider)).verify_against(node, owner.address, parsed)
     async with AlephClient(devnet.url, outsider) as aleph:  # for itself, not for the owner
         own = await Records(aleph, "TRUST2").save(
             Result(executionID="x" * 64, owner=outsider.address, data={"v": 1}))
     with pytest.raises(UntrustedDeployment, match="not posted for"):
-        result(str(own.item_hash)).verify(node, owner.address, parsed)
+        result(str(own.item_hash)).verify_against(node, owner.address, parsed)
