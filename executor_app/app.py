@@ -78,8 +78,9 @@ def create_app(context: VmContext, ceiling: Limits | None = None,
         await aleph.__aenter__()
         sandbox = Sandbox(hidden=[str(settings.data_dir)],
                           warm_imports=get_environment("pandas").warm_imports)
+        memory = int(os.environ.get("FISHNET_CHUNK_MEMORY_MIB", "512") or 512) * MiB
         chunks = ChunkStore(aleph, settings.channel, settings.owner,
-                            cache_dir=settings.data_dir / "chunks")
+                            cache_dir=settings.data_dir / "chunks", memory_bytes=memory)
         running["isolation"] = await _probe(sandbox)
         worker = Worker(config, aleph, sandbox, chunks)
         running.update(aleph=aleph, sandbox=sandbox, worker=worker, tasks=[

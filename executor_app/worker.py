@@ -24,7 +24,15 @@ from typing import Any
 
 from executor_app.coordination import ClaimView, PartialView, decide, winner
 from executor_app.loader import load_frame
-from executor_app.sandbox import Limits, Outcome, Payload, Sandbox, decode, encode
+from executor_app.sandbox import (
+    Limits,
+    Outcome,
+    Payload,
+    Sandbox,
+    decode,
+    encode,
+    encode_input,
+)
 from executor_app.slices import Timeslice, lookback_of, trim_to_slice
 from fishnet_stack.aleph.client import AlephClient
 from fishnet_stack.chunks import ChunkStore
@@ -288,7 +296,7 @@ class Worker:
         except (FishnetError, ValueError) as exc:
             return Outcome("error", error=f"loading data: {exc}")
         outcome = await self.sandbox.run(algorithm.code, "run", execution.params or {},
-                                         [encode(frame)], _limits(execution.params,
+                                         [encode_input(frame)], _limits(execution.params,
                                                                   self.config.ceiling))
         if outcome.ok and lookback is not None and outcome.payload is not None:
             trimmed = trim_to_slice(decode(outcome.payload), self.config.timeslice)

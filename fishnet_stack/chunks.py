@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,11 +201,16 @@ class ChunkStore:
     """
 
     def __init__(self, aleph: AlephClient, channel: str, owner: str,
-                 cache_dir: Path | None = None) -> None:
+                 cache_dir: Path | None = None, memory_bytes: int = 0) -> None:
         self.aleph = aleph
         self.channel = channel
         self.owner = owner
         self.cache_dir = cache_dir
+        # Decoded chunks kept in memory (least recently used out first), up to memory_bytes:
+        # what makes a warm executor warm. 0 keeps none.
+        self.memory_bytes = memory_bytes
+        self._decoded: OrderedDict[str, pd.Series] = OrderedDict()
+        self._decoded_bytes = 0
 
     async def write(self, series: pd.Series) -> list[ChunkRef]:
         """Store a normalised series as new chunks; returns their refs in time order.
@@ -232,7 +238,7 @@ class ChunkStore:
         missing on the node or is not a valid chunk."""
         parts = []
         for ref in overlapping(refs, start, end):
-            parts.append(decode(await self._download(ref.hash)))
+            parts.append(await self.chunk(ref))
         if not parts:
             return normalise([])
         series = normalise(pd.concat(parts))
@@ -254,6 +260,22 @@ class ChunkStore:
         if not plan.fresh.empty:
             result += await self.write(plan.fresh)
         return sorted(result, key=lambda r: r.start)
+
+    async def chunk(self, ref: ChunkRef) -> pd.Series:
+        """One chunk's series (from memory, the disk cache or the node; hash-checked)."""
+        found = self._decoded.get(ref.hash)
+        if found is not None:
+            self._decoded.move_to_end(ref.hash)
+            return found
+        series = decode(await self._download(ref.hash))
+        size = int(series.memory_usage(index=True, deep=False))
+        if 0 < size <= self.memory_bytes:
+            self._decoded[ref.hash] = series
+            self._decoded_bytes += size
+            while self._decoded_bytes > self.memory_bytes:
+                _, evicted = self._decoded.popitem(last=False)
+                self._decoded_bytes -= int(evicted.memory_usage(index=True, deep=False))
+        return series
 
     async def _download(self, file_hash: str) -> bytes:
         cached = self.cache_dir / file_hash if self.cache_dir is not None else None

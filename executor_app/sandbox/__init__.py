@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from executor_app.sandbox.limits import Limits
-from executor_app.sandbox.results import Payload, decode, encode
+from executor_app.sandbox.results import Payload, decode, encode, encode_input
 
-__all__ = ["Limits", "Outcome", "Payload", "Sandbox", "decode", "encode"]
+__all__ = ["Limits", "Outcome", "Payload", "Sandbox", "decode", "encode", "encode_input"]
 
 _BOOT = ("import sys, json; sys.path[:0] = json.loads(sys.argv[2]); "
          "from executor_app.sandbox.zygote import main; main()")

@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.ipc  # noqa: F401  (pa.ipc)
 
-__all__ = ["Payload", "decode", "encode"]
+__all__ = ["Payload", "decode", "encode", "encode_input"]
 
 _SERIES_COLUMN = "__series__"
 
@@ -62,8 +64,20 @@ def encode(value: Any) -> Payload:
     )
 
 
+def encode_input(frame: pd.DataFrame) -> Payload:
+    """A frame for the sandbox's input: Arrow IPC, uncompressed (several times faster to write
+    and read than Parquet; it never leaves the machine)."""
+    table = pa.Table.from_pandas(frame, preserve_index=True)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return Payload("arrow", sink.getvalue().to_pybytes())
+
+
 def decode(payload: Payload) -> Any:
     """The value back from its bytes."""
+    if payload.kind == "arrow":
+        return pa.ipc.open_stream(payload.data).read_all().to_pandas()
     if payload.kind == "dataframe":
         return pd.read_parquet(io.BytesIO(payload.data))
     if payload.kind == "series":
