@@ -23,16 +23,7 @@ import numpy as np
 import pandas as pd
 
 from bench.local_stack import LocalStack, Wallet, local_stack
-
-MEAN = """
-def run(df, params):
-    return {"sum": df.sum().to_dict(), "count": df.count().to_dict()}
-
-def aggregate(partials, params):
-    total = {k: sum(p["sum"][k] for p in partials) for k in partials[0]["sum"]}
-    count = {k: sum(p["count"][k] for p in partials) for k in partials[0]["count"]}
-    return {k: total[k] / count[k] for k in total}
-"""
+from tests.executor.test_execution_e2e import MEAN  # the algorithm the tests check
 
 
 def make_frame(series: int, points: int) -> pd.DataFrame:
