@@ -21,6 +21,7 @@ from api_app.auth import RequestVerifier
 from api_app.index import RecordIndex
 from fishnet_stack.aleph.accounts import Account
 from fishnet_stack.aleph.client import AlephClient
+from fishnet_stack.aleph.security import authorised_addresses
 from fishnet_stack.aleph.stream import watch
 from fishnet_stack.chunks import ChunkStore
 from fishnet_stack.manifest import Manifest, ManifestError, manifest_key
@@ -180,12 +181,8 @@ class ApiState:
             if not isinstance(content, dict) or content.get("key") != "security":
                 continue
             body = content.get("content") or {}
-            for entry in body.get("authorizations") or [] if isinstance(body, dict) else []:
-                if not isinstance(entry, dict) or not isinstance(entry.get("address"), str):
-                    continue
-                channels = entry.get("channels") or []
-                if not channels or channel in channels:
-                    delegates.add(entry["address"].lower())
+            if isinstance(body, dict):
+                delegates |= authorised_addresses(body.get("authorizations"), channel)
         self.index.delegates = delegates
 
     async def ingest(self, message: dict[str, Any]) -> None:

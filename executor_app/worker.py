@@ -35,6 +35,7 @@ from executor_app.sandbox import (
 )
 from executor_app.slices import Timeslice, lookback_of, trim_to_slice
 from fishnet_stack.aleph.client import AlephClient
+from fishnet_stack.aleph.security import authorised_addresses
 from fishnet_stack.chunks import ChunkStore
 from fishnet_stack.errors import FishnetError
 from fishnet_stack.model import (
@@ -189,15 +190,8 @@ class Worker:
 
     async def _refresh_delegates(self) -> None:
         security = await self.aleph.aggregate(self.config.owner, "security") or {}
-        entries = security.get("authorizations")
-        delegates = set()
-        for entry in entries if isinstance(entries, list) else []:
-            if not isinstance(entry, dict) or not isinstance(entry.get("address"), str):
-                continue
-            channels = entry.get("channels") or []
-            if not channels or self.config.channel in channels:
-                delegates.add(entry["address"].lower())
-        self._delegates = delegates
+        self._delegates = authorised_addresses(security.get("authorizations"),
+                                               self.config.channel)
 
     def _trusted(self, record: Record) -> bool:
         signer = (record.signer or "").lower()

@@ -47,6 +47,18 @@ async def put_timeseries(body: TimeseriesBody, state: State,
     return saved
 
 
+async def _uploaded_columns(upload: UploadFile) -> dict[str, Any]:
+    """The numeric columns of an uploaded Parquet or CSV table (413 when too large, 422 when
+    it is not a usable table)."""
+    data = await upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise HTTPException(413, f"upload over {MAX_UPLOAD} bytes")
+    try:
+        return dict(table_columns(read_table(data, upload.filename or "")))
+    except DataError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
 @router.post("/timeseries/upload")
 async def upload_timeseries(state: State, caller: SignedCaller,
                             file: Annotated[UploadFile, File()],
@@ -54,13 +66,7 @@ async def upload_timeseries(state: State, caller: SignedCaller,
                             ) -> list[dict[str, Any]]:
     """Create one timeseries per numeric column of an uploaded Parquet or CSV table."""
     sig = fresh_signature(state, caller)
-    data = await file.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise HTTPException(413, f"upload over {MAX_UPLOAD} bytes")
-    try:
-        columns = table_columns(read_table(data, file.filename or ""))
-    except DataError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    columns = await _uploaded_columns(file)
     saved = []
     for name, points in columns.items():
         ts = await store_series(state, Timeseries(name=name, owner=caller.address, desc=desc),
@@ -75,13 +81,7 @@ async def preprocess_csv(caller: SignedCaller,
                          data: Annotated[UploadFile, File()]) -> list[dict[str, Any]]:
     """Detect the time column and return one unsaved timeseries per numeric column, with
     its stats (nothing is stored)."""
-    raw = await data.read(MAX_UPLOAD + 1)
-    if len(raw) > MAX_UPLOAD:
-        raise HTTPException(413, f"upload over {MAX_UPLOAD} bytes")
-    try:
-        columns = table_columns(read_table(raw, data.filename or ""))
-    except DataError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    columns = await _uploaded_columns(data)
     return [{"name": name, "owner": caller.address, "data": to_points(points),
              **series_stats(points)} for name, points in columns.items()]
 

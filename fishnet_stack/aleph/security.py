@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["SECURITY_KEY", "STACK_TAG", "owned_addresses", "rewrite_authorizations"]
+__all__ = ["SECURITY_KEY", "STACK_TAG", "authorised_addresses", "owned_addresses",
+           "rewrite_authorizations"]
 
 SECURITY_KEY = "security"
 STACK_TAG = "fishnet_stack"
@@ -29,3 +30,17 @@ def rewrite_authorizations(entries: Sequence[Mapping[str, Any]], stack: str, cha
     ours = [{"address": a, "chain": "ETH", "channels": [channel], "types": list(VM_TYPES),
              STACK_TAG: stack} for a in sorted(set(addresses))]
     return kept + ours
+
+
+def authorised_addresses(entries: Any, channel: str | None = None) -> set[str]:
+    """Lower-cased addresses the ``authorizations`` list ``entries`` lets act for its owner:
+    in ``channel`` (entries without channels allow every channel), or in any scope when
+    ``channel`` is None. Malformed entries and lists are ignored."""
+    found: set[str] = set()
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("address"), str):
+            continue
+        channels = entry.get("channels") or []
+        if channel is None or not channels or channel in channels:
+            found.add(entry["address"].lower())
+    return found

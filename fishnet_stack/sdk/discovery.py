@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fishnet_stack.aleph.reader import NodeReader
+from fishnet_stack.aleph.security import authorised_addresses
 from fishnet_stack.errors import ConfigError, UntrustedDeployment
 from fishnet_stack.manifest import Manifest, ManifestError, Release, manifest_key, vm_url
 
-__all__ = ["Deployment", "authorised_addresses", "discover"]
+__all__ = ["Deployment", "discover", "owner_delegates"]
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,10 @@ class Deployment:
     api_urls: tuple[str, ...]
 
 
-def authorised_addresses(node: NodeReader, owner: str) -> set[str]:
+def owner_delegates(node: NodeReader, owner: str) -> set[str]:
     """Lower-cased addresses the owner's ``security`` aggregate authorises (any scope)."""
     security = node.aggregate(owner, "security") or {}
-    entries = security.get("authorizations")
-    return {str(e["address"]).lower() for e in entries if isinstance(e, dict) and "address" in e} \
-        if isinstance(entries, list) else set()
+    return authorised_addresses(security.get("authorizations"))
 
 
 def discover(node: NodeReader, owner: str, stack: str, devnet: bool) -> Deployment:
@@ -54,7 +53,7 @@ def discover(node: NodeReader, owner: str, stack: str, devnet: bool) -> Deployme
     release = manifest.active_release
     if release is None or manifest.active is None:
         raise ConfigError(f"stack {stack!r} of {owner} has no active release (destroyed?)")
-    allowed = authorised_addresses(node, owner)
+    allowed = owner_delegates(node, owner)
     for item_hash in release.programs:
         address = release.identities.get(item_hash)
         if address is None or address.lower() not in allowed:

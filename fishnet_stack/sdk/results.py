@@ -13,7 +13,7 @@ from fishnet_stack.aleph.reader import NodeReader
 from fishnet_stack.aleph.signing import aleph_verification_buffer, verify_text
 from fishnet_stack.errors import UntrustedDeployment
 from fishnet_stack.manifest import Manifest
-from fishnet_stack.sdk.discovery import authorised_addresses
+from fishnet_stack.sdk.discovery import owner_delegates
 
 __all__ = ["ExecutionResult", "to_pandas"]
 
@@ -100,7 +100,7 @@ class ExecutionResult:
             raise UntrustedDeployment(f"result {self.result_id} was not posted for {owner}")
         release = manifest.releases.get(int(self.execution.get("release") or -1))
         authorised = {a.lower() for a in release.authorized} if release is not None else set()
-        if sender.lower() not in authorised or sender.lower() not in authorised_addresses(
+        if sender.lower() not in authorised or sender.lower() not in owner_delegates(
                 node, owner):
             raise UntrustedDeployment(
                 f"result {self.result_id} was posted by {sender}, which is not an executor "
